@@ -1,0 +1,95 @@
+"""Dry run: `python -m cloudtrail --config conf.yaml` runs the check once per instance, outside the Agent.
+
+It prints the events the check would submit, so that credentials, trails and filters can be tried before the
+check is installed. datadog-checks-base's stubs stand in for the Agent. With `--state DIR` the cursors are kept
+in DIR, one file per key like the Agent's persistent cache, so a second run shows only what is new.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+from datetime import datetime, timezone
+
+import yaml
+
+from datadog_checks.base.stubs import aggregator, datadog_agent
+
+from . import CloudtrailCheck
+
+
+class FileCache:
+    """The Agent's persistent cache, as the Agent keeps it: one file per key, the key stripped to [A-Za-z0-9_-]."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        os.makedirs(directory, exist_ok=True)
+
+    def _path(self, key):
+        return os.path.join(self.directory, re.sub(r'[^A-Za-z0-9_-]', '', key))
+
+    def read(self, key):
+        try:
+            with open(self._path(key), encoding='utf-8') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def write(self, key, value):
+        with open(self._path(key), 'w', encoding='utf-8') as f:
+            f.write(value)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m cloudtrail', description=__doc__.splitlines()[0])
+    parser.add_argument('--config', required=True, help='a conf.yaml with init_config and instances')
+    parser.add_argument('--json', action='store_true', help='print events as JSON lines')
+    parser.add_argument('--state', metavar='DIR', help='keep cursors in DIR between runs')
+    args = parser.parse_args(argv)
+
+    with open(args.config, encoding='utf-8') as f:
+        conf = yaml.safe_load(f) or {}
+    if args.state:
+        cache = FileCache(args.state)
+        datadog_agent.read_persistent_cache = cache.read
+        datadog_agent.write_persistent_cache = cache.write
+
+    failed = False
+    for number, instance in enumerate(conf.get('instances') or [], 1):
+        aggregator.reset()
+        check = CloudtrailCheck('cloudtrail', conf.get('init_config') or {}, [instance])
+        check.check_id = f'cloudtrail:instance{number}'
+        error = check.run()
+        if error:
+            failed = True
+            print(f'instance {number}: the check failed: {json.loads(error)[0]["message"]}', file=sys.stderr)
+        for status in aggregator.service_checks('cloudtrail.can_connect'):
+            if status.status != CloudtrailCheck.OK:
+                failed = True
+                print(f'instance {number}: {status.message}', file=sys.stderr)
+        print_events(aggregator.events, as_json=args.json)
+    return 1 if failed else 0
+
+
+def print_events(events, as_json=False):
+    if as_json:
+        for event in events:
+            print(json.dumps(event, sort_keys=True))
+        return
+    rows = [(
+        datetime.fromtimestamp(e['timestamp'], timezone.utc).strftime('%Y-%m-%d %H:%M:%S'),
+        e['priority'],
+        e['alert_type'],
+        next((t.split(':', 1)[1] for t in e['tags'] if t.startswith('region:')), ''),
+        e['msg_title'],
+    ) for e in sorted(events, key=lambda e: e['timestamp'])]
+    header = ('time (UTC)', 'priority', 'alert', 'region', 'title')
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print('  '.join(cell.ljust(width) for cell, width in zip(row, widths)), row[-1])
+    print(f'{len(events)} events')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
