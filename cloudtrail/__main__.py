@@ -46,6 +46,7 @@ def main(argv=None):
     parser.add_argument('--config', required=True, help='a conf.yaml with init_config and instances')
     parser.add_argument('--json', action='store_true', help='print events as JSON lines')
     parser.add_argument('--state', metavar='DIR', help='keep cursors in DIR between runs')
+    parser.add_argument('--limit', type=int, metavar='N', help='print only the N most recent events')
     args = parser.parse_args(argv)
 
     with open(args.config, encoding='utf-8') as f:
@@ -68,14 +69,19 @@ def main(argv=None):
             if status.status != CloudtrailCheck.OK:
                 failed = True
                 print(f'instance {number}: {status.message}', file=sys.stderr)
-        print_events(aggregator.events, as_json=args.json)
+        print_events(aggregator.events, as_json=args.json, limit=args.limit)
     return 1 if failed else 0
 
 
-def print_events(events, as_json=False):
+def print_events(events, as_json=False, limit=None):
+    events = sorted(events, key=lambda e: e['timestamp'])
+    shown = events[-limit:] if limit else events
     if as_json:
-        for event in events:
+        for event in shown:
             print(json.dumps(event, sort_keys=True))
+        return
+    if not events:
+        print('0 events: nothing new to submit')
         return
     rows = [(
         datetime.fromtimestamp(e['timestamp'], timezone.utc).strftime('%Y-%m-%d %H:%M:%S'),
@@ -83,12 +89,20 @@ def print_events(events, as_json=False):
         e['alert_type'],
         next((t.split(':', 1)[1] for t in e['tags'] if t.startswith('region:')), ''),
         e['msg_title'],
-    ) for e in sorted(events, key=lambda e: e['timestamp'])]
+    ) for e in shown]
     header = ('time (UTC)', 'priority', 'alert', 'region', 'title')
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
         print('  '.join(cell.ljust(width) for cell, width in zip(row, widths)), row[-1])
-    print(f'{len(events)} events')
+    if len(shown) < len(events):
+        print(f'... and {len(events) - len(shown)} earlier events')
+    by = {}
+    for e in events:
+        by[e['priority']] = by.get(e['priority'], 0) + 1
+        if e['alert_type'] != 'info':
+            by[e['alert_type']] = by.get(e['alert_type'], 0) + 1
+    details = ', '.join(f'{count} {name}' for name, count in sorted(by.items()))
+    print(f'{len(events)} events' + (f' ({details})' if details else ''))
 
 
 if __name__ == '__main__':
