@@ -1,14 +1,19 @@
-"""Run object reads on a bounded pool of threads while the check's own thread submits what they produce.
+"""Read objects on a bounded pool of threads while the check's own thread submits what they produce.
 
-Events are submitted, and cursors saved, only from the calling thread, in the order results arrive. The queue
-between the two is bounded, so a fast reader cannot pile up a whole object's events in memory.
+Results are handed back in the order the jobs were given, object after object, through one small queue per
+object: readers run ahead on the next objects, but a reader whose queue is full waits, so memory stays
+bounded whatever the objects' sizes. Events and logs are submitted, and cursors saved, only from the calling
+thread.
 """
 
 import queue
 import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 ITEM, DONE = 'item', 'done'
+# Items a reader may produce ahead of the submitting thread, per object.
+QUEUE_ITEMS = 512
 
 
 class Stopped(Exception):
@@ -16,47 +21,51 @@ class Stopped(Exception):
 
 
 def run_jobs(jobs, work, workers, keep_going):
-    """Yield (ITEM, job, item) for each item `work(job)` yields, then (DONE, job, error or None) per job.
+    """Yield (ITEM, job, item) for each item `work(job)` yields, then (DONE, job, error or None), job after job.
 
     New jobs start only while `keep_going()` is true; jobs already started run to their end.
     """
-    results = queue.Queue(maxsize=workers * 64)
     stop = threading.Event()
     jobs = iter(jobs)
+    started = deque()  # (job, its queue), in the order given
 
-    def run(job):
+    def run(job, results):
         error = None
         try:
+            if stop.is_set():
+                raise Stopped()
             for item in work(job):
+                results.put((ITEM, item))
                 if stop.is_set():
                     raise Stopped()
-                results.put((ITEM, job, item))
         except BaseException as e:  # reported to the caller, who decides what a failure means
             error = e
-        results.put((DONE, job, error))
+        results.put((DONE, error))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix='cloudtrail-read') as pool:
-        in_flight = 0
 
-        def start_one():
-            nonlocal in_flight
-            job = next(jobs, None) if keep_going() else None
-            if job is not None:
-                pool.submit(run, job)
-                in_flight += 1
+        def start_more():
+            # Twice the pool: the next objects are read while the current one is being submitted.
+            while len(started) < 2 * workers and keep_going():
+                job = next(jobs, None)
+                if job is None:
+                    return
+                results = queue.Queue(maxsize=QUEUE_ITEMS)
+                pool.submit(run, job, results)
+                started.append((job, results))
 
         try:
-            for _ in range(workers):
-                start_one()
-            while in_flight:
-                kind, job, value = results.get()
+            start_more()
+            while started:
+                job, results = started[0]
+                kind, value = results.get()
                 if kind == DONE:
-                    in_flight -= 1
-                    start_one()
+                    started.popleft()
+                    start_more()
                 yield kind, job, value
         finally:
-            # The caller stopped early (or failed): let the threads finish without blocking on a full queue.
+            # The caller stopped early (or failed): let every reader finish without blocking on a full queue.
             stop.set()
-            while in_flight:
-                if results.get()[0] == DONE:
-                    in_flight -= 1
+            for _, results in started:
+                while results.get()[0] != DONE:
+                    pass
