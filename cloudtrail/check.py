@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from datadog_checks.base import AgentCheck
 
-from . import render
+from . import logs, render
 from .aws import AwsClients
 from .config_models import ConfigMixin
 from .cursor import CursorStore
@@ -16,6 +16,8 @@ from .objects import CorruptObject, list_keys, read_records
 from .problems import Problem, explain
 from .sources import discover_trails, log_folders, static_source
 from .workers import DONE, Stopped, run_jobs
+
+EVENT, LOG = 'event', 'log'
 
 # Keep a margin under the intake's 18-hour limit for the time an event spends in the Agent before it is sent.
 OLDEST_EVENT = render.MAX_EVENT_AGE - 15 * 60
@@ -30,6 +32,7 @@ class Job:
     tail: str
     records: int = 0
     filtered: int = 0
+    logs_filtered: int = 0
     too_old: int = 0
 
     @property
@@ -44,7 +47,10 @@ class Progress:
     objects: int = 0
     records: int = 0
     events: int = 0
+    logs: int = 0
+    logs_truncated: int = 0
     filtered: int = 0
+    logs_filtered: int = 0
     too_old: int = 0
     corrupt: int = 0
     newest: float = 0.0
@@ -78,6 +84,11 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         self._aws = AwsClients(cfg, pool_size=cfg.workers)
         self._cursors = CursorStore(self.read_persistent_cache, self.write_persistent_cache, self.log)
         self._normal_services = frozenset(s.removesuffix('.amazonaws.com') for s in cfg.normal_priority_services)
+        self._logs_excluded_sources = frozenset(
+            s if s.endswith('.amazonaws.com') else f'{s}.amazonaws.com' for s in cfg.logs_exclude_event_sources or ()
+        )
+        self._logs_excluded_names = frozenset(cfg.logs_exclude_event_names or ())
+        self._logs_service = cfg.service or 'cloudtrail'
         self._base_tags = ['cloudtrail', *(cfg.tags or ())]
 
     # --- one run -------------------------------------------------------------------------------------------
@@ -95,14 +106,20 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         def keep_going():
             return time.monotonic() < deadline and submitted < cfg.max_events_per_run
 
-        for kind, job, value in run_jobs(jobs, lambda job: self._events(job, now), cfg.workers, keep_going):
+        for kind, job, value in run_jobs(jobs, lambda job: self._output(job, now), cfg.workers, keep_going):
             state = progress[job.source.identity]
-            if kind != DONE:
-                self.event(value)
+            if kind == DONE:
+                self._finish(job, value, state)
+            elif value[0] == EVENT:
+                self.event(value[1])
                 submitted += 1
                 state.events += 1
             else:
-                self._finish(job, value, state)
+                _, data, truncated = value
+                self.send_log(data)
+                submitted += 1
+                state.logs += 1
+                state.logs_truncated += truncated
 
         for source, _ in self._sources:
             self._report(source, progress[source.identity], now)
@@ -172,8 +189,8 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
                 jobs = [job for job in jobs if job.source is not source]
         return sorted(jobs, key=lambda job: (delivery_stamp(job.tail), job.key))
 
-    def _events(self, job, now):
-        """Runs in a reader thread: one object's records -> events that pass the filters."""
+    def _output(self, job, now):
+        """Runs in a reader thread: one object's records -> (EVENT, event) and (LOG, log, truncated) to submit."""
         if job.source.identity in self._stopped:
             raise Stopped()
         cfg = self.config
@@ -181,26 +198,36 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         delivered = key_time(job.key)
         fallback = int(delivered.timestamp()) if delivered else int(now)
         source_tags = [*self._base_tags, f'trail:{job.source.name}', f'aws_account:{job.folder.account}']
+        bucket, key = job.source.bucket, job.key
         s3 = self._aws.client('s3', job.source.bucket_region)
-        for record in read_records(s3, job.source.bucket, job.key):
+        for record in read_records(s3, bucket, key):
             job.records += 1
-            if not cfg.include_read_only and render.is_read_only(record):
-                job.filtered += 1
+            # The cheap filters first: most records are read-only calls that become nothing.
+            wants_event = cfg.send_events and (cfg.include_read_only or not render.is_read_only(record))
+            wants_log = cfg.send_logs and self._wants_log(record)
+            job.filtered += cfg.send_events and not wants_event
+            job.logs_filtered += cfg.send_logs and not wants_log
+            if not (wants_event or wants_log):
                 continue
             timestamp = render.event_time(record) or fallback
             if timestamp < oldest:
                 job.too_old += 1
                 continue
             service = render.service_of(record)
-            yield render.event(
-                record,
-                service=service,
-                priority='normal' if service in self._normal_services else cfg.default_priority,
-                timestamp=timestamp,
-                source_tags=source_tags,
-                bucket=job.source.bucket,
-                key=job.key,
-            )
+            if wants_event:
+                priority = 'normal' if service in self._normal_services else cfg.default_priority
+                yield EVENT, render.event(record, service=service, priority=priority, timestamp=timestamp,
+                                          source_tags=source_tags, bucket=bucket, key=key)
+            if wants_log:
+                tags = render.tags(record, service, source_tags)
+                yield LOG, *logs.log(record, timestamp=timestamp, tags=tags, bucket=bucket, key=key,
+                                     service=self._logs_service, host=cfg.logs_host)
+
+    def _wants_log(self, record):
+        if not self.config.logs_include_read_only and render.is_read_only(record):
+            return False
+        return (record.get('eventSource') not in self._logs_excluded_sources
+                and record.get('eventName') not in self._logs_excluded_names)
 
     def _finish(self, job, error, state):
         """An object is finished: count it and, unless it must be read again, move its folder's cursor."""
@@ -224,6 +251,7 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
             state.newest = max(state.newest, delivered.timestamp() if delivered else 0)
         state.records += job.records
         state.filtered += job.filtered
+        state.logs_filtered += job.logs_filtered
         state.too_old += job.too_old
         cursor = self._open[(source.identity, job.folder.prefix)]
         pending = state.pending[job.folder]
@@ -242,13 +270,17 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         self.count('events.submitted', state.events, tags=tags)
         self.count('records.filtered', state.filtered, tags=tags)
         self.count('events.too_old', state.too_old, tags=tags)
+        if self.config.send_logs:
+            self.count('logs.submitted', state.logs, tags=tags)
+            self.count('logs.filtered', state.logs_filtered, tags=tags)
+            self.count('logs.truncated', state.logs_truncated, tags=tags)
         self.count('objects.corrupt', state.corrupt, tags=tags)
         self.gauge('objects.backlog', state.left, tags=tags)
         if state.newest:
             self.gauge('lag', now - state.newest, tags=tags)
         if state.too_old:
-            self.log.warning('Trail %s: %d records older than %d hours were not sent as events (the events intake '
-                             'rejects them).', source.name, state.too_old, render.MAX_EVENT_AGE // 3600)
+            self.log.warning('Trail %s: %d records older than %d hours were not sent (the events and logs intakes '
+                             'reject them).', source.name, state.too_old, render.MAX_EVENT_AGE // 3600)
         if state.left and not state.problem:
             self.log.info('Trail %s: %d objects left for the next run (run time or event budget reached).',
                           source.name, state.left)

@@ -42,6 +42,10 @@ def instance_late_arrival_window():
     return 7200
 
 
+def instance_logs_include_read_only():
+    return True
+
+
 def instance_max_attempts():
     return 5
 
@@ -103,6 +107,14 @@ def instance_read_timeout():
 
 def instance_role_session_name():
     return 'datadog-cloudtrail'
+
+
+def instance_send_events():
+    return True
+
+
+def instance_send_logs():
+    return False
 
 
 def instance_workers():

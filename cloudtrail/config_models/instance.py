@@ -46,6 +46,10 @@ class InstanceConfig(BaseModel):
     include_read_only: Optional[bool] = None
     initial_lookback: Optional[int] = Field(None, ge=0, le=64800)
     late_arrival_window: Optional[int] = Field(None, ge=0, le=64800)
+    logs_exclude_event_names: Optional[tuple[str, ...]] = None
+    logs_exclude_event_sources: Optional[tuple[str, ...]] = None
+    logs_host: Optional[str] = None
+    logs_include_read_only: Optional[bool] = None
     max_attempts: Optional[int] = Field(None, ge=1)
     max_events_per_run: Optional[int] = Field(None, ge=1)
     max_run_seconds: Optional[float] = Field(None, gt=0.0)
@@ -56,6 +60,8 @@ class InstanceConfig(BaseModel):
     read_timeout: Optional[float] = Field(None, gt=0.0)
     role_arn: Optional[str] = None
     role_session_name: Optional[str] = Field(None, max_length=64, min_length=2)
+    send_events: Optional[bool] = None
+    send_logs: Optional[bool] = None
     service: Optional[str] = None
     tags: Optional[tuple[str, ...]] = None
     trail_name: Optional[str] = None

@@ -65,6 +65,9 @@ def initialize_instance(values, **kwargs):
         if _given(values, name) and not _given(values, 'role_arn'):
             problems.append(f'`{name}` requires `role_arn`')
 
+    if values.get('send_events') is False and not values.get('send_logs'):
+        problems.append('`send_events: false` requires `send_logs: true`: otherwise the check has nothing to send')
+
     if problems:
         raise ValueError('; '.join(problems))
 
