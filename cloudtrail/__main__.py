@@ -70,6 +70,12 @@ def main(argv=None):
                 failed = True
                 print(f'instance {number}: {status.message}', file=sys.stderr)
         print_events(aggregator.events, as_json=args.json, limit=args.limit)
+        shipped = datadog_agent._sent_logs.pop(check.check_id, [])
+        if args.json:
+            for log in shipped:
+                print(json.dumps({'log': log}, sort_keys=True))
+        elif shipped:
+            print(f'{len(shipped)} logs (send_logs)')
     return 1 if failed else 0
 
 
