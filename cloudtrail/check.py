@@ -1,20 +1,28 @@
 """The Agent check: for each log source, list new objects -> read -> render -> submit -> save the cursor."""
 
+import hashlib
+import json
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
 from datadog_checks.base import AgentCheck
 
+try:
+    import datadog_agent  # the Agent's embedded module
+except ImportError:
+    from datadog_checks.base.stubs import datadog_agent
+
 from . import logs, render
 from .aws import AwsClients
 from .config_models import ConfigMixin
-from .cursor import CursorStore
 from .layout import delivery_stamp, key_time
 from .objects import CorruptObject, list_keys, read_records
 from .problems import Problem, explain
-from .sources import discover_trails, log_folders, static_source
+from .sources import discover_trails, in_partition, log_folders, static_source
+from .stores import AgentStore, CursorConflict, Lease, S3Store
 from .workers import DONE, Stopped, run_jobs
 
 EVENT, LOG = 'event', 'log'
@@ -82,7 +90,15 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
     def _set_up(self):
         cfg = self.config
         self._aws = AwsClients(cfg, pool_size=cfg.workers)
-        self._cursors = CursorStore(self.read_persistent_cache, self.write_persistent_cache, self.log)
+        self._lease = None
+        if cfg.cursor_store == 's3':
+            s3 = self._aws.client('s3')
+            prefix = cfg.cursor_prefix or ''
+            self._cursors = S3Store(s3, cfg.cursor_bucket, prefix, self.log)
+            self._lease = Lease(s3, cfg.cursor_bucket, f'{prefix}{self._lease_name()}.json', self._runner_id(),
+                                cfg.lease_seconds)
+        else:
+            self._cursors = AgentStore(self.read_persistent_cache, self.write_persistent_cache, self.log)
         self._normal_services = frozenset(s.removesuffix('.amazonaws.com') for s in cfg.normal_priority_services)
         self._logs_excluded_sources = frozenset(
             s if s.endswith('.amazonaws.com') else f'{s}.amazonaws.com' for s in cfg.logs_exclude_event_sources or ()
@@ -91,12 +107,33 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         self._logs_service = cfg.service or 'cloudtrail'
         self._base_tags = ['cloudtrail', *(cfg.tags or ())]
 
+    def _lease_name(self):
+        """The same for every runner of this instance, different for each instance (partition) of a trail."""
+        cfg = self.config
+        what = [cfg.aws_region, cfg.bucket, cfg.prefix, sorted(cfg.trails or ()), sorted(cfg.accounts or ()),
+                sorted(cfg.regions or ()), cfg.partition and [cfg.partition.index, cfg.partition.count]]
+        return 'lease_' + hashlib.sha256(json.dumps(what).encode()).hexdigest()[:40]
+
+    def _runner_id(self):
+        """Who holds the lease: stable across restarts of this Agent (kept in its cache), unique to it."""
+        runner = self.read_persistent_cache('runner_id')
+        if not runner:
+            runner = f'{datadog_agent.get_hostname() or "agent"}/{uuid.uuid4().hex[:12]}'
+            self.write_persistent_cache('runner_id', runner)
+        return runner
+
     # --- one run -------------------------------------------------------------------------------------------
 
     def check(self, _):
         cfg = self.config
         now = time.time()
+        if self._lease:
+            holder = self._lease.acquire(now)
+            if holder:
+                self.log.info('Another runner reads this instance (lease held by %s): nothing to do here.', holder)
+                return
         self._stopped = set()  # sources that failed this run: their remaining objects wait for the next run
+        self._lost = set()  # (source, folder prefix) whose cursor another runner advanced during this run
         self._discover(now)
         deadline = time.monotonic() + cfg.max_run_seconds
         progress = {source.identity: Progress() for source, _ in self._sources}
@@ -156,13 +193,23 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
                 continue
             seen_locations[location] = source.name
             try:
-                found.append((source, log_folders(self._aws.client('s3', source.bucket_region), source)))
+                folders = log_folders(self._aws.client('s3', source.bucket_region), source)
+                found.append((source, [f for f in folders if self._mine(source, f)]))
             except Exception as e:
                 problems[source.name] = Problem(explain(e, f'trail {source.name} (bucket {source.bucket})'))
         self._sources, self._discovery_problems = found, problems
         self._next_discovery = time.monotonic() + cfg.discovery_interval
         if not found and not problems:
             self.log.warning('No active trail found: nothing to read. Check `trails` and that the trails are logging.')
+
+    def _mine(self, source, folder):
+        """Whether this instance reads `folder`: the accounts, regions and partition options."""
+        cfg = self.config
+        if cfg.accounts and folder.account not in cfg.accounts:
+            return False
+        if cfg.regions and folder.region not in cfg.regions:
+            return False
+        return not cfg.partition or in_partition(source, folder, cfg.partition.index, cfg.partition.count)
 
     def _list_new_objects(self, now, progress):
         """The objects to read this run, oldest first across every folder, so no folder starves the others."""
@@ -179,10 +226,11 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
                     new, too_old = cursor.select([k[len(folder.prefix):] for k in keys])
                     self._open[(source.identity, folder.prefix)] = cursor
                     state.pending[folder] = set(new)
-                    jobs += [Job(source, folder, tail) for tail in new]
                     if too_old:
                         cursor.advance(state.pending[folder], cfg.late_arrival_window)
-                        self._cursors.save(source.identity, folder.prefix, cursor)
+                        self._save(source, folder, cursor)
+                    if (source.identity, folder.prefix) not in self._lost:
+                        jobs += [Job(source, folder, tail) for tail in new]
             except Exception as e:
                 state.problem = Problem(explain(e, f'trail {source.name} (listing s3://{source.bucket})'))
                 self._stopped.add(source.identity)
@@ -191,7 +239,7 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
 
     def _output(self, job, now):
         """Runs in a reader thread: one object's records -> (EVENT, event) and (LOG, log, truncated) to submit."""
-        if job.source.identity in self._stopped:
+        if job.source.identity in self._stopped or (job.source.identity, job.folder.prefix) in self._lost:
             raise Stopped()
         cfg = self.config
         oldest = now - OLDEST_EVENT
@@ -258,7 +306,15 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         pending.discard(job.tail)
         cursor.mark_done(job.tail)
         cursor.advance(pending, self.config.late_arrival_window)
-        self._cursors.save(source.identity, job.folder.prefix, cursor)
+        self._save(source, job.folder, cursor)
+
+    def _save(self, source, folder, cursor):
+        try:
+            self._cursors.save(source.identity, folder.prefix, cursor)
+        except CursorConflict as e:
+            # Another runner has this folder now: leave it to them, read nothing more of it in this run.
+            self._lost.add((source.identity, folder.prefix))
+            self.log.warning('%s: leaving %s to it for this run.', e, folder.prefix)
 
     # --- telling the operator ------------------------------------------------------------------------------
 

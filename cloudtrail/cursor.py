@@ -11,7 +11,6 @@ listed but not done, so a late object inside the window is still read, and a fai
 Keys are stored relative to their folder to keep the value small.
 """
 
-import hashlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -60,8 +59,8 @@ class FolderCursor:
             raise CursorError(f'{type(e).__name__}: {e}') from None
         return cls(after, done, not_before)
 
-    def dumps(self):
-        data = {'v': VERSION, 'after': self.after, 'done': sorted(self.done)}
+    def dumps(self, **extra):
+        data = {'v': VERSION, 'after': self.after, 'done': sorted(self.done), **extra}
         if self.not_before:
             data['not_before'] = self.not_before
         return json.dumps(data, separators=(',', ':'))
@@ -109,33 +108,3 @@ def _minus_window(tail, window):
     # '~' sorts after the letters and digits of the random suffix.
     return f'{when:%Y/%m/%d}/{head}{_stamp(when)}Z_~'
 
-
-class CursorStore:
-    """Cursors kept in the Agent's persistent cache, one entry per (log source, folder).
-
-    The Agent keeps one file per key and strips characters outside [A-Za-z0-9_-] from keys, so keys are hashes.
-    `read` and `write` are the check's read_persistent_cache / write_persistent_cache.
-    """
-
-    def __init__(self, read, write, log):
-        self._read, self._write, self._log = read, write, log
-
-    @staticmethod
-    def key(source_identity, folder_prefix):
-        digest = hashlib.sha256(f'{source_identity}\n{folder_prefix}'.encode()).hexdigest()
-        return f'cursor_{digest[:40]}'
-
-    def load(self, source_identity, folder_prefix, now, lookback):
-        text = self._read(self.key(source_identity, folder_prefix))
-        if text:
-            try:
-                return FolderCursor.loads(text)
-            except CursorError as e:
-                self._log.warning(
-                    'The saved position for s3 folder %s of %s is unreadable (%s): starting again from %s seconds ago',
-                    folder_prefix, source_identity, e, lookback,
-                )
-        return FolderCursor.fresh(now, lookback)
-
-    def save(self, source_identity, folder_prefix, cursor):
-        self._write(self.key(source_identity, folder_prefix), cursor.dumps())

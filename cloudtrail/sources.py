@@ -4,6 +4,7 @@ A log source is one trail's delivery location. Its folders are one per (account,
 listing, so that multi-region and organization trails pick up new regions and accounts by themselves.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from .layout import RECORD_KINDS, LogFolder, is_account, is_organization, logs_root
@@ -104,6 +105,15 @@ def log_folders(s3, source):
             for region in _children(s3, source.bucket, f'{account_root}{kind}/'):
                 folders.append(LogFolder(f'{account_root}{kind}/{region}/', account, kind, region))
     return folders
+
+
+def in_partition(source, folder, index, count):
+    """Whether `folder` belongs to partition `index` of `count`: a stable hash of (trail, account, region).
+
+    Both kinds of folder (API activity and Insights) of an (account, region) go to the same partition.
+    """
+    digest = hashlib.sha256(f'{source.identity}\n{folder.account}\n{folder.region}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'big') % count == index
 
 
 def _children(s3, bucket, prefix):

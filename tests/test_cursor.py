@@ -1,10 +1,12 @@
 """The cursor's rules, without AWS: what is read, what is skipped, and how far listings move forward."""
 
+import logging
 from datetime import datetime, timezone
 
 import pytest
 
-from cloudtrail.cursor import CursorError, CursorStore, FolderCursor
+from cloudtrail.cursor import CursorError, FolderCursor
+from cloudtrail.stores import AgentStore, cursor_key
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc).timestamp()
 HOUR = 3600
@@ -88,15 +90,15 @@ def test_unreadable_values_raise_cursor_error(text):
 
 def test_store_replaces_an_unreadable_value_with_a_fresh_start(caplog):
     values = {}
-    store = CursorStore(values.get, values.__setitem__, __import__('logging').getLogger('test'))
-    values[store.key('arn:trail', 'AWSLogs/1/CloudTrail/us-east-1/')] = '{"v":1,"after":"20'
+    store = AgentStore(values.get, values.__setitem__, logging.getLogger('test'))
+    values[cursor_key('arn:trail', 'AWSLogs/1/CloudTrail/us-east-1/')] = '{"v":1,"after":"20'
     cursor = store.load('arn:trail', 'AWSLogs/1/CloudTrail/us-east-1/', NOW, HOUR)
     assert cursor.after == '2026/11/24/' and cursor.not_before == '20261124T1100'
     assert 'unreadable' in caplog.text
 
 
 def test_store_keys_are_safe_for_the_agent_and_distinct():
-    a = CursorStore.key('arn:aws:cloudtrail:us-east-1:1:trail/a', 'AWSLogs/1/CloudTrail/us-east-1/')
-    b = CursorStore.key('arn:aws:cloudtrail:us-east-1:1:trail/a', 'AWSLogs/1/CloudTrail/eu-west-1/')
+    a = cursor_key('arn:aws:cloudtrail:us-east-1:1:trail/a', 'AWSLogs/1/CloudTrail/us-east-1/')
+    b = cursor_key('arn:aws:cloudtrail:us-east-1:1:trail/a', 'AWSLogs/1/CloudTrail/eu-west-1/')
     assert a != b
     assert all(c.isalnum() or c in '_-' for c in a + b)

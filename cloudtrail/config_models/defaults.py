@@ -10,6 +10,14 @@ def instance_connect_timeout():
     return 10
 
 
+def instance_cursor_prefix():
+    return 'datadog-cloudtrail/'
+
+
+def instance_cursor_store():
+    return 'agent'
+
+
 def instance_default_priority():
     return 'low'
 
@@ -40,6 +48,10 @@ def instance_initial_lookback():
 
 def instance_late_arrival_window():
     return 7200
+
+
+def instance_lease_seconds():
+    return 300
 
 
 def instance_logs_include_read_only():

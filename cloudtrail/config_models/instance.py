@@ -23,12 +23,22 @@ class MetricPatterns(BaseModel):
     include: Optional[tuple[str, ...]] = None
 
 
+class Partition(BaseModel):
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True,
+        frozen=True,
+    )
+    count: Optional[int] = Field(None, ge=1)
+    index: Optional[int] = Field(None, ge=0)
+
+
 class InstanceConfig(BaseModel):
     model_config = ConfigDict(
         validate_default=True,
         arbitrary_types_allowed=True,
         frozen=True,
     )
+    accounts: Optional[tuple[str, ...]] = None
     aws_access_key_id: Optional[str] = None
     aws_profile: Optional[str] = None
     aws_region: Optional[str] = None
@@ -36,6 +46,9 @@ class InstanceConfig(BaseModel):
     aws_session_token: Optional[str] = None
     bucket: Optional[str] = Field(None, min_length=1)
     connect_timeout: Optional[float] = Field(None, gt=0.0)
+    cursor_bucket: Optional[str] = None
+    cursor_prefix: Optional[str] = None
+    cursor_store: Optional[Literal['agent', 's3']] = None
     default_priority: Optional[Literal['normal', 'low']] = None
     disable_generic_tags: Optional[bool] = None
     discovery_interval: Optional[int] = Field(None, ge=0)
@@ -46,6 +59,7 @@ class InstanceConfig(BaseModel):
     include_read_only: Optional[bool] = None
     initial_lookback: Optional[int] = Field(None, ge=0, le=64800)
     late_arrival_window: Optional[int] = Field(None, ge=0, le=64800)
+    lease_seconds: Optional[int] = Field(None, ge=5)
     logs_exclude_event_names: Optional[tuple[str, ...]] = None
     logs_exclude_event_sources: Optional[tuple[str, ...]] = None
     logs_host: Optional[str] = None
@@ -56,8 +70,10 @@ class InstanceConfig(BaseModel):
     metric_patterns: Optional[MetricPatterns] = None
     min_collection_interval: Optional[float] = None
     normal_priority_services: Optional[tuple[str, ...]] = None
+    partition: Optional[Partition] = None
     prefix: Optional[str] = None
     read_timeout: Optional[float] = Field(None, gt=0.0)
+    regions: Optional[tuple[str, ...]] = None
     role_arn: Optional[str] = None
     role_session_name: Optional[str] = Field(None, max_length=64, min_length=2)
     send_events: Optional[bool] = None

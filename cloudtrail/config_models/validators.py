@@ -65,6 +65,18 @@ def initialize_instance(values, **kwargs):
         if _given(values, name) and not _given(values, 'role_arn'):
             problems.append(f'`{name}` requires `role_arn`')
 
+    if values.get('cursor_store') == 's3' and not _given(values, 'cursor_bucket'):
+        problems.append('`cursor_store: s3` requires `cursor_bucket`')
+    partition = values.get('partition')
+    if isinstance(partition, dict):
+        index, count = partition.get('index'), partition.get('count')
+        if not isinstance(index, int) or not isinstance(count, int) or not 0 <= index < count:
+            problems.append('`partition` needs `index` and `count` with 0 <= index < count, '
+                            f'got index {index!r} and count {count!r}')
+    for account in values.get('accounts') or ():
+        if not (isinstance(account, str) and len(account) == 12 and account.isdigit()):
+            problems.append(f'`accounts` entries are 12-digit AWS account ids (quote them in YAML), got {account!r}')
+
     if values.get('send_events') is False and not values.get('send_logs'):
         problems.append('`send_events: false` requires `send_logs: true`: otherwise the check has nothing to send')
 
