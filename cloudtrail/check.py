@@ -134,7 +134,7 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
                 return
         self._stopped = set()  # sources that failed this run: their remaining objects wait for the next run
         self._lost = set()  # (source, folder prefix) whose cursor another runner advanced during this run
-        self._discover(now)
+        self._discover()
         deadline = time.monotonic() + cfg.max_run_seconds
         progress = {source.identity: Progress() for source, _ in self._sources}
         jobs = self._list_new_objects(now, progress)
@@ -163,7 +163,7 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
         for name, problem in self._discovery_problems.items():
             self._service_check(name, AgentCheck.CRITICAL, str(problem))
 
-    def _discover(self, now):
+    def _discover(self):
         """Refresh the trails and their folders every `discovery_interval` seconds, not on every run."""
         if time.monotonic() < self._next_discovery:
             return
