@@ -3,7 +3,13 @@ PYTHON ?= python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv demo test bench sync wheel clean
+.PHONY: venv demo test bench sync sync-check wheel ddev-venv ddev-test clean
+
+# ddev (Datadog's integration tool) lives in its own virtualenv, never in .venv: `make test` stays what it is.
+DDEV_VENV := .ddev-venv
+DDEV_PY := $(DDEV_VENV)/bin/python
+# ddev runs hatch, whose ddev plugin calls `uv` from PATH; hatch keeps its environments under .ddev-venv/ too.
+DDEV_ENV := PATH="$(CURDIR)/$(DDEV_VENV)/bin:$$PATH" HATCH_DATA_DIR="$(CURDIR)/$(DDEV_VENV)/hatch"
 
 venv: $(VENV)/.installed
 
@@ -26,8 +32,25 @@ bench: venv
 sync: venv
 	$(PY) scripts/sync_config.py
 
+# Fails when conf.yaml.example or cloudtrail/config_models/ differ from what assets/configuration/spec.yaml gives.
+sync-check: venv
+	$(PY) scripts/sync_config.py --check
+
 wheel: venv
+	rm -f dist/datadog_cloudtrail-*.whl
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
+ddev-venv: $(DDEV_VENV)/.installed
+
+$(DDEV_VENV)/.installed: requirements-ddev.txt
+	test -x $(DDEV_PY) || $(PYTHON) -m venv $(DDEV_VENV)
+	$(DDEV_PY) -m pip install --quiet --upgrade pip
+	$(DDEV_PY) -m pip install --quiet -r requirements-ddev.txt
+	touch $@
+
+# The suite the way Datadog's integration developers run it: ddev -> hatch environment (hatch.toml) -> pytest.
+ddev-test: ddev-venv
+	$(DDEV_ENV) $(DDEV_VENV)/bin/ddev --here test .
+
 clean:
-	rm -rf $(VENV) dist build *.egg-info .demo
+	rm -rf $(VENV) $(DDEV_VENV) dist build *.egg-info .demo
