@@ -3,7 +3,7 @@ PYTHON ?= python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv demo test bench sync sync-check wheel ddev-venv ddev-test clean
+.PHONY: venv demo test bench sync sync-check wheel ddev-venv ddev-test validate clean
 
 # ddev (Datadog's integration tool) lives in its own virtualenv, never in .venv: `make test` stays what it is.
 DDEV_VENV := .ddev-venv
@@ -51,6 +51,10 @@ $(DDEV_VENV)/.installed: requirements-ddev.txt
 # The suite the way Datadog's integration developers run it: ddev -> hatch environment (hatch.toml) -> pytest.
 ddev-test: ddev-venv
 	$(DDEV_ENV) $(DDEV_VENV)/bin/ddev --here test .
+
+# manifest.json, metadata.csv, assets/ and README.md against ddev's validation rules (scripts/validate_assets.py).
+validate: ddev-venv
+	$(DDEV_ENV) $(DDEV_PY) scripts/validate_assets.py
 
 clean:
 	rm -rf $(VENV) $(DDEV_VENV) dist build *.egg-info .demo
