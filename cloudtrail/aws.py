@@ -1,11 +1,26 @@
 """boto3 clients for the check: one session, the credential chain or an assumed role, retries, per-region S3."""
 
+import logging
 import threading
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+
+from .problems import Problem, explain
+
+# botocore's DEBUG lines carry secrets: request headers (X-Amz-Security-Token), the canonical request it signs,
+# AssumeRole's request (ExternalId) and response body (the role session's keys). The Agent logs every Python
+# logger at its own level, so at `log_level: debug` they would land in agent.log.
+_CHATTY_LOGGERS = ('botocore',)
+
+
+def keep_secrets_out_of_logs():
+    """Hold botocore's loggers at INFO or above, whatever the Agent's log level."""
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.INFO, logger.level))
 
 
 class AwsClients:
@@ -16,6 +31,7 @@ class AwsClients:
     """
 
     def __init__(self, config, pool_size=10):
+        keep_secrets_out_of_logs()
         self._config = config
         self._lock = threading.Lock()
         self._clients = {}
@@ -63,7 +79,10 @@ class AwsClients:
             params = {'RoleArn': cfg.role_arn, 'RoleSessionName': cfg.role_session_name}
             if cfg.external_id:
                 params['ExternalId'] = cfg.external_id
-            creds = sts.assume_role(**params)['Credentials']
+            try:
+                creds = sts.assume_role(**params)['Credentials']
+            except Exception as e:
+                raise Problem(explain(e, f'assuming role {cfg.role_arn}')) from None
             return {
                 'access_key': creds['AccessKeyId'],
                 'secret_key': creds['SecretAccessKey'],
