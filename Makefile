@@ -3,7 +3,7 @@ PYTHON ?= python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv demo test bench sync sync-check wheel ddev-venv ddev-test validate clean
+.PHONY: venv demo test bench sync sync-check wheel wheel-check ddev-venv ddev-test validate clean
 
 # ddev (Datadog's integration tool) lives in its own virtualenv, never in .venv: `make test` stays what it is.
 DDEV_VENV := .ddev-venv
@@ -37,8 +37,13 @@ sync-check: venv
 	$(PY) scripts/sync_config.py --check
 
 wheel: venv
-	rm -f dist/datadog_cloudtrail-*.whl
+	rm -rf build dist/datadog_cloudtrail-*.whl
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+
+# The wheel against the Agent's install rules, in a clean Python 3.13 holding only what the Agent ships, loaded
+# and run once as the Agent would (scripts/check_wheel.py).
+wheel-check: wheel
+	$(PY) scripts/check_wheel.py dist/datadog_cloudtrail-*.whl
 
 ddev-venv: $(DDEV_VENV)/.installed
 
