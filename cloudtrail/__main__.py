@@ -31,14 +31,18 @@ class FileCache:
 
     def read(self, key):
         try:
-            with open(self._path(key), encoding='utf-8') as f:
+            # A damaged file may hold anything: undecodable bytes reach the check as garbage text, which it rejects.
+            with open(self._path(key), encoding='utf-8', errors='replace') as f:
                 return f.read()
         except FileNotFoundError:
             return ''
 
     def write(self, key, value):
-        with open(self._path(key), 'w', encoding='utf-8') as f:
+        # Written aside then renamed, so that a dry run killed mid-write leaves the previous value whole.
+        path = self._path(key)
+        with open(path + '.tmp', 'w', encoding='utf-8') as f:
             f.write(value)
+        os.replace(path + '.tmp', path)
 
 
 def main(argv=None):
@@ -47,6 +51,9 @@ def main(argv=None):
     parser.add_argument('--json', action='store_true', help='print events as JSON lines')
     parser.add_argument('--state', metavar='DIR', help='keep cursors in DIR between runs')
     parser.add_argument('--limit', type=int, metavar='N', help='print only the N most recent events')
+    parser.add_argument('--stream', action='store_true',
+                        help='print each event (and log) as a JSON line the moment the check submits it, unsorted; '
+                             'what is printed survives the process being killed')
     args = parser.parse_args(argv)
 
     with open(args.config, encoding='utf-8') as f:
@@ -61,6 +68,8 @@ def main(argv=None):
         aggregator.reset()
         check = CloudtrailCheck('cloudtrail', conf.get('init_config') or {}, [instance])
         check.check_id = f'cloudtrail:instance{number}'
+        if args.stream:
+            _print_as_submitted(check)
         error = check.run()
         if error:
             failed = True
@@ -69,14 +78,31 @@ def main(argv=None):
             if status.status != CloudtrailCheck.OK:
                 failed = True
                 print(f'instance {number}: {status.message}', file=sys.stderr)
-        print_events(aggregator.events, as_json=args.json, limit=args.limit)
         shipped = datadog_agent._sent_logs.pop(check.check_id, [])
+        if args.stream:
+            continue
+        print_events(aggregator.events, as_json=args.json, limit=args.limit)
         if args.json:
             for log in shipped:
                 print(json.dumps({'log': log}, sort_keys=True))
         elif shipped:
             print(f'{len(shipped)} logs (send_logs)')
     return 1 if failed else 0
+
+
+def _print_as_submitted(check):
+    """Print each event and log when the check submits it, before its object's cursor is saved."""
+    submit_event, send_log = check.event, check.send_log
+
+    def event(data):
+        submit_event(data)
+        print(json.dumps(data, sort_keys=True), flush=True)
+
+    def log(data, *args, **kwargs):
+        send_log(data, *args, **kwargs)
+        print(json.dumps({'log': data}, sort_keys=True), flush=True)
+
+    check.event, check.send_log = event, log
 
 
 def print_events(events, as_json=False, limit=None):
