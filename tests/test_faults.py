@@ -99,7 +99,7 @@ def test_throttling_server_errors_and_resets_are_retried(aws, proxy, run, caplog
 
 def test_throttling_past_the_retries_reports_the_trail_and_reads_the_object_next_run(aws, proxy, run):
     trail = aws.trail()
-    (first, early), (throttled, late) = aws.deliver(trail, minutes_ago=30), aws.deliver(trail, minutes_ago=10)
+    (_, early), (throttled, late) = aws.deliver(trail, minutes_ago=30), aws.deliver(trail, minutes_ago=10)
     proxy.fail('GET', object_path(trail, throttled), Fault.slow_down(), times=2)
     instance = aws.instance(endpoint_url=proxy.url, max_attempts=2, workers=1)
 
