@@ -284,13 +284,15 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
             return
         if isinstance(error, CorruptObject):
             state.corrupt += 1
-            self.log.warning('Skipping s3://%s/%s of trail %s: %s. It will not be read again.',
-                             source.bucket, job.key, source.name, error)
+            self.log.warning('Skipping s3://%s/%s of trail %s: %s (the %d records before the damage were '
+                             'processed). It will not be read again.', source.bucket, job.key, source.name, error,
+                             job.records)
         elif isinstance(error, ClientError) and error.response.get('Error', {}).get('Code') in ('NoSuchKey', '404'):
             self.log.debug('s3://%s/%s was listed but is gone: skipped', source.bucket, job.key)
         elif error is not None:
             # Denied, throttled past the retries, unreachable: the object stays pending and is read next run.
-            state.problem = state.problem or Problem(explain(error, f'trail {source.name} (s3://{source.bucket}/{job.key})'))
+            where = f'trail {source.name} (s3://{source.bucket}/{job.key})'
+            state.problem = state.problem or Problem(explain(error, where))
             self._stopped.add(source.identity)
             return
         else:

@@ -86,8 +86,8 @@ def log_folders(s3, source):
     """Every (account, kind, region) folder of a source that holds records; digest folders are left out."""
     root = logs_root(source.key_prefix)
     if source.org_id:
-        account_roots = [(a, f'{root}{source.org_id}/{a}/') for a in _children(s3, source.bucket, f'{root}{source.org_id}/')
-                         if is_account(a)]
+        org_root = f'{root}{source.org_id}/'
+        account_roots = [(a, f'{org_root}{a}/') for a in _children(s3, source.bucket, org_root) if is_account(a)]
     elif source.account:
         account_roots = [(source.account, f'{root}{source.account}/')]
     else:

@@ -40,20 +40,46 @@ def _parse(text, what, log, now, lookback):
 
 
 class AgentStore:
-    """Cursors in the Agent's persistent cache: a file per key on the node that runs the check.
+    """Cursors in the Agent's persistent cache: files on the node that runs the check.
 
-    `read` and `write` are the check's read_persistent_cache / write_persistent_cache.
+    The Agent writes a cache file in place, so a crash can leave it cut short. Each cursor is therefore written
+    to two entries in turn, numbered: when the newest is damaged, the other one is one object behind, and only
+    that object is read again. `read` and `write` are the check's read_persistent_cache / write_persistent_cache.
     """
 
     def __init__(self, read, write, log):
         self._read, self._write, self._log = read, write, log
+        self._numbers = {}  # cursor key -> number of the last write
 
     def load(self, source_identity, folder_prefix, now, lookback):
-        text = self._read(cursor_key(source_identity, folder_prefix))
-        return _parse(text, f's3 folder {folder_prefix} of {source_identity}', self._log, now, lookback)
+        key = cursor_key(source_identity, folder_prefix)
+        copies, damaged = [], []
+        for slot in ('a', 'b'):
+            try:
+                text = self._read(f'{key}_{slot}')
+                if text:
+                    copies.append((json.loads(text)['n'], FolderCursor.loads(text)))
+            except Exception as e:  # cut short, not text, not JSON, or not a cursor: all mean the same here
+                damaged.append(f'{type(e).__name__}: {e}')
+        what = f's3 folder {folder_prefix} of {source_identity}'
+        if not copies:
+            self._numbers[key] = 0
+            if damaged:
+                self._log.warning('The saved position for %s is unreadable (%s): starting again from %s seconds '
+                                  'ago', what, '; '.join(damaged), lookback)
+            return FolderCursor.fresh(now, lookback)
+        if damaged:
+            self._log.warning('One of the two saved copies of the position for %s is unreadable (%s): using the '
+                              'other one; at most one object is read again', what, damaged[0])
+        number, cursor = max(copies, key=lambda copy: copy[0])
+        self._numbers[key] = number
+        return cursor
 
     def save(self, source_identity, folder_prefix, cursor):
-        self._write(cursor_key(source_identity, folder_prefix), cursor.dumps())
+        key = cursor_key(source_identity, folder_prefix)
+        number = self._numbers.get(key, 0) + 1
+        self._write(f'{key}_{"ab"[number % 2]}', cursor.dumps(n=number))
+        self._numbers[key] = number
 
 
 class S3Store:

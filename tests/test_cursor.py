@@ -1,5 +1,6 @@
 """The cursor's rules, without AWS: what is read, what is skipped, and how far listings move forward."""
 
+import json
 import logging
 from datetime import datetime, timezone
 
@@ -88,13 +89,44 @@ def test_unreadable_values_raise_cursor_error(text):
         FolderCursor.loads(text)
 
 
-def test_store_replaces_an_unreadable_value_with_a_fresh_start(caplog):
+def agent_store():
     values = {}
-    store = AgentStore(values.get, values.__setitem__, logging.getLogger('test'))
-    values[cursor_key('arn:trail', 'AWSLogs/1/CloudTrail/us-east-1/')] = '{"v":1,"after":"20'
-    cursor = store.load('arn:trail', 'AWSLogs/1/CloudTrail/us-east-1/', NOW, HOUR)
+    return values, AgentStore(values.get, values.__setitem__, logging.getLogger('test'))
+
+
+FOLDER = 'AWSLogs/1/CloudTrail/us-east-1/'
+
+
+def test_store_replaces_an_unreadable_value_with_a_fresh_start(caplog):
+    values, store = agent_store()
+    for slot in 'ab':
+        values[f'{cursor_key("arn:trail", FOLDER)}_{slot}'] = '{"v":1,"after":"20'
+    cursor = store.load('arn:trail', FOLDER, NOW, HOUR)
     assert cursor.after == '2026/11/24/' and cursor.not_before == '20261124T1100'
     assert 'unreadable' in caplog.text
+
+
+def test_store_falls_back_on_the_previous_copy_when_the_newest_is_cut_short(caplog):
+    values, store = agent_store()
+    cursor = FolderCursor.fresh(NOW, HOUR)
+    cursor.mark_done(tail('1110'))
+    store.save('arn:trail', FOLDER, cursor)
+    cursor.mark_done(tail('1120'))
+    store.save('arn:trail', FOLDER, cursor)
+    cursor.mark_done(tail('1130'))
+    store.save('arn:trail', FOLDER, cursor)
+    assert store.load('arn:trail', FOLDER, NOW, HOUR).done == {tail('1110'), tail('1120'), tail('1130')}
+
+    newest = max(values, key=lambda k: json.loads(values[k])['n'])
+    values[newest] = values[newest][:25]  # a crash in the middle of the Agent's write
+    again = AgentStore(values.get, values.__setitem__, logging.getLogger('test'))
+    assert again.load('arn:trail', FOLDER, NOW, HOUR).done == {tail('1110'), tail('1120')}
+    assert 'using the other one' in caplog.text
+    # The next save overwrites the damaged copy, and the good one stays as the fallback.
+    cursor = again.load('arn:trail', FOLDER, NOW, HOUR)
+    cursor.mark_done(tail('1140'))
+    again.save('arn:trail', FOLDER, cursor)
+    assert all(FolderCursor.loads(v) for v in values.values())
 
 
 def test_store_keys_are_safe_for_the_agent_and_distinct():
