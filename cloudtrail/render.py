@@ -4,6 +4,7 @@ Record fields are written by whoever made the API call (user agent, parameters, 
 that reaches the event is cleaned so that it cannot mention people, turn on markdown or form links.
 """
 
+import functools
 import json
 import re
 from datetime import datetime, timezone
@@ -17,6 +18,11 @@ MAX_EVENT_AGE = 18 * 3600
 
 _CONTROL = re.compile(r'[\x00-\x09\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]')
 _ZWSP = '\u200b'
+_ASCII_CONTROL = bytes([*range(0x00, 0x0a), *range(0x0b, 0x20), 0x7f])  # the ASCII part of _CONTROL
+_AT, _PERCENTS, _SCHEME = '@' + _ZWSP, '%' + _ZWSP + '%%', ':' + _ZWSP + '//'
+# json.dumps(...) with these options builds an encoder on every call; this one is built once (it keeps no state
+# between calls, so threads may share it).
+_COMPACT = json.JSONEncoder(separators=(', ', ': '), sort_keys=True, default=str)
 
 
 def service_of(record):
@@ -47,11 +53,23 @@ def event_time(record):
 
 def clean(value, limit):
     """Plain, inert text: no control characters, mentions, markdown switch or links, at most `limit` chars."""
-    text = _CONTROL.sub(' ', str(value))
-    text = text.replace('@', '@' + _ZWSP).replace('%%%', '%' + _ZWSP + '%%').replace('://', ':' + _ZWSP + '//')
-    if len(text) > limit:
-        text = text[: limit - 1] + '…'
-    return text
+    return _shorten(_inert(value if type(value) is str else str(value)), limit)
+
+
+def _inert(text):
+    """`clean` without the length limit. It acts on each character or 3-character run on its own, so a text
+    cleaned in pieces joined by newlines is the same as the whole cleaned at once."""
+    if text.isascii():  # most texts; only the ASCII control characters can be there, and bytes find them fast
+        raw = text.encode('ascii')
+        if len(raw.translate(None, _ASCII_CONTROL)) != len(raw):
+            text = _CONTROL.sub(' ', text)
+    elif _CONTROL.search(text):
+        text = _CONTROL.sub(' ', text)
+    return text.replace('@', _AT).replace('%%%', _PERCENTS).replace('://', _SCHEME)
+
+
+def _shorten(text, limit):
+    return text if len(text) <= limit else text[: limit - 1] + '…'
 
 
 def principal(identity):
@@ -95,34 +113,63 @@ def title(record, service):
 
 
 def _compact(value):
-    return json.dumps(value, separators=(', ', ': '), sort_keys=True, default=str)
+    return _COMPACT.encode(value)
 
 
 def text(record, bucket, key):
-    identity = record.get('userIdentity') if isinstance(record.get('userIdentity'), dict) else {}
-    issuer = ((identity.get('sessionContext') or {}).get('sessionIssuer') or {}) if identity else {}
-    lines = [
-        ('Identity', ' '.join(str(p) for p in (identity.get('type'), identity.get('arn')) if p)),
-        ('Session issuer', issuer.get('arn') if isinstance(issuer, dict) else None),
-        ('Account', record.get('recipientAccountId')),
-        ('Event', f'{record.get("eventSource", "")} {record.get("eventName", "")}'.strip()),
-        ('Event type', record.get('eventType')),
-        ('Time', record.get('eventTime')),
-        ('Region', record.get('awsRegion')),
-        ('Source IP', record.get('sourceIPAddress')),
-        ('User agent', record.get('userAgent')),
-        ('Error', ': '.join(str(p) for p in (record.get('errorCode'), record.get('errorMessage')) if p)),
-        ('Insight', _compact(record['insightDetails']) if record.get('insightDetails') else None),
-        ('Request parameters', clean(_compact(record['requestParameters']), PARAMETERS_MAX)
-         if record.get('requestParameters') else None),
-        ('Resources', ', '.join(
-            str(r.get('ARN') or r.get('arn') or '') for r in record['resources'] if isinstance(r, dict)
-        ) if isinstance(record.get('resources'), list) else None),
-        ('Event ID', record.get('eventID')),
-        ('Log object', f's3://{bucket}/{key}'),
-    ]
-    body = '\n'.join(f'{label}: {value}' for label, value in lines if value)
-    return clean(body, TEXT_MAX)
+    get = record.get
+    lines = []
+    add = lines.append
+    identity = get('userIdentity')
+    if isinstance(identity, dict) and identity:
+        value = ' '.join([str(p) for p in (identity.get('type'), identity.get('arn')) if p])
+        if value:
+            add(f'Identity: {value}')
+        context = identity.get('sessionContext')
+        issuer = context.get('sessionIssuer') if isinstance(context, dict) else None
+        value = issuer.get('arn') if isinstance(issuer, dict) else None
+        if value:
+            add(f'Session issuer: {value}')
+    value = get('recipientAccountId')
+    if value:
+        add(f'Account: {value}')
+    value = f'{get("eventSource", "")} {get("eventName", "")}'.strip()
+    if value:
+        add(f'Event: {value}')
+    for label, field in _PLAIN_FIELDS:
+        value = get(field)
+        if value:
+            add(f'{label}: {value}')
+    value = ': '.join([str(p) for p in (get('errorCode'), get('errorMessage')) if p])
+    if value:
+        add(f'Error: {value}')
+    value = get('insightDetails')
+    if value:
+        add(f'Insight: {_compact(value)}')
+    value = get('requestParameters')
+    if value:
+        add(f'Request parameters: {clean(_compact(value), PARAMETERS_MAX)}')
+    value = get('resources')
+    if isinstance(value, list):
+        value = ', '.join([str(r.get('ARN') or r.get('arn') or '') for r in value if isinstance(r, dict)])
+        if value:
+            add(f'Resources: {value}')
+    value = get('eventID')
+    if value:
+        add(f'Event ID: {value}')
+    # Cleaned in two pieces: the record's lines, and the object's line, which is the same for all its records.
+    if lines:
+        return _shorten(f'{_inert("\n".join(lines))}\n{_object_line(bucket, key)}', TEXT_MAX)
+    return _shorten(_object_line(bucket, key), TEXT_MAX)
+
+
+_PLAIN_FIELDS = (('Event type', 'eventType'), ('Time', 'eventTime'), ('Region', 'awsRegion'),
+                 ('Source IP', 'sourceIPAddress'), ('User agent', 'userAgent'))
+
+
+@functools.lru_cache(maxsize=64)
+def _object_line(bucket, key):
+    return _inert(f'Log object: s3://{bucket}/{key}')
 
 
 def tags(record, service, source_tags):
