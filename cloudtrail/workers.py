@@ -14,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 ITEM, DONE = 'item', 'done'
 # Items a reader may produce ahead of the submitting thread, per object.
 QUEUE_ITEMS = 512
+# Items handed over together: a queue operation (and a wake-up of the other thread) per batch rather than per
+# item, which took a sixth of the run time of a backlog when each event crossed alone.
+BATCH_ITEMS = 64
 
 
 class Stopped(Exception):
@@ -30,16 +33,21 @@ def run_jobs(jobs, work, workers, keep_going):
     started = deque()  # (job, its queue), in the order given
 
     def run(job, results):
-        error = None
+        error, batch = None, []
         try:
             if stop.is_set():
                 raise Stopped()
             for item in work(job):
-                results.put((ITEM, item))
-                if stop.is_set():
-                    raise Stopped()
+                batch.append(item)
+                if len(batch) == BATCH_ITEMS:
+                    results.put((ITEM, batch))
+                    batch = []
+                    if stop.is_set():
+                        raise Stopped()
         except BaseException as e:  # reported to the caller, who decides what a failure means
             error = e
+        if batch:
+            results.put((ITEM, batch))  # what was read before a failure is handed over, as item by item
         results.put((DONE, error))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix='cloudtrail-read') as pool:
@@ -50,7 +58,7 @@ def run_jobs(jobs, work, workers, keep_going):
                 job = next(jobs, None)
                 if job is None:
                     return
-                results = queue.Queue(maxsize=QUEUE_ITEMS)
+                results = queue.Queue(maxsize=QUEUE_ITEMS // BATCH_ITEMS)
                 pool.submit(run, job, results)
                 started.append((job, results))
 
@@ -62,7 +70,10 @@ def run_jobs(jobs, work, workers, keep_going):
                 if kind == DONE:
                     started.popleft()
                     start_more()
-                yield kind, job, value
+                    yield kind, job, value
+                else:
+                    for item in value:
+                        yield kind, job, item
         finally:
             # The caller stopped early (or failed): let every reader finish without blocking on a full queue.
             stop.set()
