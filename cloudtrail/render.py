@@ -109,7 +109,22 @@ def title(record, service):
         text = f'{principal(record.get("userIdentity"))} called {service} {name}'
         if record.get('errorCode'):
             text += f' (failed: {record["errorCode"]})'
+    return _title(text) if len(text) <= _CACHED_MAX else _uncached_title(text)
+
+
+def _uncached_title(text):
     return clean(' '.join(text.split()), TITLE_MAX)
+
+
+def _uncached_aggregation_key(service, name):
+    return clean(f'{service}:{name}', AGGREGATION_KEY_MAX)
+
+
+# Titles and aggregation keys repeat (the same people make the same calls): each is cleaned once. Only short
+# ones are kept, so that the caches stay small (4096 entries of at most _CACHED_MAX characters).
+_CACHED_MAX = 256
+_title = functools.lru_cache(maxsize=4096)(_uncached_title)
+_aggregation_key = functools.lru_cache(maxsize=4096)(_uncached_aggregation_key)
 
 
 def _compact(value):
@@ -183,13 +198,15 @@ def tags(record, service, source_tags):
 
 
 def event(record, *, service, priority, timestamp, source_tags, bucket, key):
+    name = record.get('eventName') or 'unknown'
     return {
         'timestamp': timestamp,
         'msg_title': title(record, service),
         'msg_text': text(record, bucket, key),
         'priority': priority,
         'alert_type': alert_type(record),
-        'aggregation_key': clean(f'{service}:{record.get("eventName") or "unknown"}', AGGREGATION_KEY_MAX),
+        'aggregation_key': (_aggregation_key(service, name) if type(name) is str and len(name) <= _CACHED_MAX
+                            else _uncached_aggregation_key(service, name)),
         'source_type_name': 'cloudtrail',
         'tags': tags(record, service, source_tags),
     }
