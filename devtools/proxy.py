@@ -145,6 +145,10 @@ class FaultProxy:
         except OSError:
             client.close()
             return
+        # Relay each piece at once: with Nagle's algorithm, a response relayed in two writes after a pause waited
+        # for a delayed ACK, adding ~20 ms to a GET on top of `latency`.
+        for sock in (client, upstream):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Bytes of the current response still allowed through; None means no limit.
         # A pause of the current response: (bytes before it, seconds), or None.
         state = {'budget': None, 'pause': None}
