@@ -29,9 +29,9 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import boto3
-from botocore.config import Config
 
 from devtools import samples
 from devtools.emulator import MotoServer, client
@@ -39,6 +39,7 @@ from devtools.proxy import FaultProxy
 from devtools.seaweed import SeaweedServer
 from devtools.seed import create_trail
 
+ROOT = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
 BACKLOG_BUCKET = 'bench-backlog'
 BIG_BUCKET = 'bench-big-object'
@@ -108,6 +109,13 @@ def drain_with_check(url, bucket, workers):
     check.reset_cache()
     seconds = run_check(check)
     return seconds, check.events_counted
+
+
+def timed(drain, *args):
+    """drain(*args) -> (seconds, count); returns (seconds, count, CPU seconds of this process meanwhile)."""
+    cpu = time.process_time()
+    seconds, count = drain(*args)
+    return seconds, count, time.process_time() - cpu
 
 
 def drain_floor(url, bucket):
@@ -306,10 +314,50 @@ def measure_memory(kind, url, bucket):
 
 def memory_in_subprocess(kind, url, bucket):
     command = [sys.executable, '-m', 'devtools.bench', '--measure-memory', kind, '--url', url, '--bucket', bucket]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     if out.returncode:
         raise RuntimeError(f'memory measurement {kind} failed:\n{out.stderr[-3000:]}')
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- 2. latency, from a proxy in a process of its own -------------------------------------------------------------
+
+
+class ProxyProcess:
+    """devtools/proxy.py's FaultProxy in a process of its own: its threads relay every byte, and in our process
+    they would take the GIL from the check being timed."""
+
+    def __init__(self, upstream, latency):
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'devtools.bench', '--serve-proxy', upstream, '--latency', str(latency)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        self.url = self.process.stdout.readline().strip()
+        if not self.url:
+            raise RuntimeError('the proxy process did not start')
+
+    def count(self):
+        """Requests relayed so far."""
+        self.process.stdin.write('count\n')
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def close(self):
+        self.process.stdin.close()  # the proxy process exits at the end of its input
+        self.process.wait(timeout=30)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def serve_proxy(upstream, latency):
+    with FaultProxy(upstream, latency=latency) as proxy:
+        print(proxy.url, flush=True)
+        for _ in sys.stdin:
+            print(len(proxy.requests), flush=True)
 
 
 # --- the run -----------------------------------------------------------------------------------------------------
@@ -363,6 +411,7 @@ def main(argv=None):
     parser.add_argument('--history-days', type=int, default=3)
     parser.add_argument('--out', default='bench-results.json')
     parser.add_argument('--measure-memory', choices=('check', 'json'), help=argparse.SUPPRESS)
+    parser.add_argument('--serve-proxy', metavar='UPSTREAM', help=argparse.SUPPRESS)
     parser.add_argument('--url', help=argparse.SUPPRESS)
     parser.add_argument('--bucket', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -370,15 +419,19 @@ def main(argv=None):
     if args.measure_memory:
         print(json.dumps(measure_memory(args.measure_memory, args.url, args.bucket)))
         return 0
+    if args.serve_proxy:
+        serve_proxy(args.serve_proxy, args.latency)
+        return 0
 
     import logging
 
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]  # other work on the machine slows both sides, but not equally
     now = datetime.now(timezone.utc)
     rng = random.Random(20261124)
     results = {'when': now.isoformat(timespec='seconds'), 'machine': machine(), 'settings': vars(args).copy()}
-    for hidden in ('measure_memory', 'url', 'bucket'):
+    for hidden in ('measure_memory', 'serve_proxy', 'url', 'bucket'):
         results['settings'].pop(hidden)
 
     with MotoServer() as moto_server:
@@ -392,28 +445,31 @@ def main(argv=None):
             results['backlog'] = {'objects': args.objects, 'records': records, 'compressed_mib': stored / MIB}
 
             # 1. No added latency: floor and check alternate, so that a slow moment hits both.
-            floors, checks = [], []
+            floors, checks, floor_cpu, check_cpu = [], [], [], []
             for _ in range(args.repeat):
-                seconds, count = drain_floor(url, BACKLOG_BUCKET)
+                seconds, count, cpu = timed(drain_floor, url, BACKLOG_BUCKET)
                 assert count == records, (count, records)
                 floors.append(seconds)
-                seconds, count = drain_with_check(url, BACKLOG_BUCKET, args.workers)
+                floor_cpu.append(cpu)
+                seconds, count, cpu = timed(drain_with_check, url, BACKLOG_BUCKET, args.workers)
                 assert count == records, f'the check submitted {count} events for {records} records'
                 checks.append(seconds)
+                check_cpu.append(cpu)
             floor, check = statistics.median(floors), statistics.median(checks)
             results['throughput'] = {
                 'floor_seconds': floors, 'check_seconds': checks,
+                'floor_cpu_seconds': floor_cpu, 'check_cpu_seconds': check_cpu,
                 'floor_records_per_s': records / floor, 'check_records_per_s': records / check,
                 'ratio_check_to_floor_time': check / floor, 'goal': 'ratio <= 1.0', 'goal_met': check <= floor,
             }
             print(f'1. done: check {check:.2f}s, floor {floor:.2f}s', flush=True)
 
             # 2. The same through a proxy that adds latency to every request.
-            with FaultProxy(url, latency=args.latency) as proxy:
+            with ProxyProcess(url, args.latency) as proxy:
                 floor, count = drain_floor(proxy.url, BACKLOG_BUCKET)
-                floor_requests = len(proxy.requests)
+                floor_requests = proxy.count()
                 check, events = drain_with_check(proxy.url, BACKLOG_BUCKET, args.workers)
-                check_requests = len(proxy.requests) - floor_requests
+                check_requests = proxy.count() - floor_requests
             assert count == events == records, (count, events, records)
             results['latency'] = {
                 'latency_s': args.latency, 'floor_seconds': floor, 'check_seconds': check,
@@ -444,6 +500,7 @@ def main(argv=None):
                 seaweed.stop()
 
     results['bench_seconds'] = time.perf_counter() - started
+    results['load_average'] = {'start': load_at_start, 'end': os.getloadavg()[0]}
     with open(args.out, 'w') as f:
         json.dump(results, f, indent=2)
         f.write('\n')
@@ -465,13 +522,16 @@ def table(r):
         return ', '.join(f'{k} {counts[k]}' for k in keys) or 'none'
 
     lines = [
-        f'{m["cpu"]}, {m["cores"]} cores, Python {m["python"]}; S3: {r["s3_server"]}',
+        f'{m["cpu"]}, {m["cores"]} cores, Python {m["python"]}; S3: {r["s3_server"]}; load average '
+        f'{r["load_average"]["start"]:.1f} at start, {r["load_average"]["end"]:.1f} at end',
         f'Backlog: {b["objects"]} objects x {r["settings"]["records"]} records = {b["records"]:,} records '
         f'({b["compressed_mib"]:.1f} MiB gzip), include_read_only, workers={r["settings"]["workers"]}',
         '',
         f'{"":34} {"check":>14} {"floor":>14}   {"result":<28} goal',
         f'{"1. backlog, records/s":34} {t["check_records_per_s"]:>14,.0f} {t["floor_records_per_s"]:>14,.0f}   '
         f'{"time check/floor " + format(t["ratio_check_to_floor_time"], ".2f"):<28} <= 1.0: {ok(t["goal_met"])}',
+        f'{"   CPU seconds (median)":34} {statistics.median(t["check_cpu_seconds"]):>14.2f} '
+        f'{statistics.median(t["floor_cpu_seconds"]):>14.2f}',
         f'{"2. +" + format(lat["latency_s"] * 1000, ".0f") + " ms/request, records/s":34} '
         f'{lat["check_records_per_s"]:>14,.0f} {lat["floor_records_per_s"]:>14,.0f}   '
         f'{"check " + format(lat["speedup"], ".1f") + "x faster":<28} >= 4x: {ok(lat["goal_met"])}',
