@@ -26,7 +26,8 @@ class BuildPy(build_py):
         self.copy_file(EXAMPLE, os.path.join(target, EXAMPLE))
 
     def get_outputs(self, include_bytecode=True):
-        return [*super().get_outputs(include_bytecode), os.path.join(self.build_lib, 'datadog_checks', CHECK, 'data', EXAMPLE)]
+        example = os.path.join(self.build_lib, 'datadog_checks', CHECK, 'data', EXAMPLE)
+        return [*super().get_outputs(include_bytecode), example]
 
 
 setup(cmdclass={'build_py': BuildPy})

@@ -362,9 +362,9 @@ def main(argv=None):
     if first['error']:
         fail(f'the check failed: {first["error"]}')
     events = first['events']
-    print(f'run 1: {len(events)} events for {records} records, e.g. {events[0]["title"]!r}' if events else 'run 1: no events')
     if len(events) != records:
         fail(f'expected {records} events, got {len(events)}')
+    print(f'run 1: {len(events)} events for {records} records, e.g. {events[0]["title"]!r}')
     if not all(e['source_type_name'] == 'cloudtrail' and 'cloudtrail' in e['tags'] for e in events):
         fail('events without source_type_name cloudtrail and the #cloudtrail tag')
     statuses = {(s['name'], tuple(s['tags']), s['status']) for s in first['service_checks']}

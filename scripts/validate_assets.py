@@ -204,7 +204,8 @@ def check_manifest_structure(manifest, name, report):
     for tag in tags:
         key, sep, value = tag.partition('::') if isinstance(tag, str) else ('', '', '')
         if not sep or key not in CLASSIFIER_KEYS or not value:
-            report.fail('manifest.json', f'classifier tag {tag!r} is not `<{"|".join(sorted(CLASSIFIER_KEYS))}>::<value>`')
+            form = f'<{"|".join(sorted(CLASSIFIER_KEYS))}>::<value>'
+            report.fail('manifest.json', f'classifier tag {tag!r} is not `{form}`')
             continue
         keys.setdefault(key, set()).add(value)
     if tags != sorted(tags, key=str):
