@@ -157,9 +157,11 @@ def text(record, bucket, key):
     add = lines.append
     identity = get('userIdentity')
     if isinstance(identity, dict) and identity:
-        value = ' '.join([str(p) for p in (identity.get('type'), identity.get('arn')) if p])
-        if value:
-            add(f'Identity: {value}')
+        kind, arn = identity.get('type'), identity.get('arn')
+        if kind and arn:
+            add(f'Identity: {kind} {arn}')
+        elif kind or arn:
+            add(f'Identity: {kind or arn}')
         context = identity.get('sessionContext')
         issuer = context.get('sessionIssuer') if isinstance(context, dict) else None
         value = issuer.get('arn') if isinstance(issuer, dict) else None
@@ -175,9 +177,11 @@ def text(record, bucket, key):
         value = get(field)
         if value:
             add(f'{label}: {value}')
-    value = ': '.join([str(p) for p in (get('errorCode'), get('errorMessage')) if p])
-    if value:
-        add(f'Error: {value}')
+    code, message = get('errorCode'), get('errorMessage')
+    if code and message:
+        add(f'Error: {code}: {message}')
+    elif code or message:
+        add(f'Error: {code or message}')
     value = get('insightDetails')
     if value:
         add(f'Insight: {_compact(value)}')
