@@ -103,11 +103,27 @@ def static_instance(url, bucket, **options):
     }
 
 
-def drain_with_check(url, bucket, workers):
-    """A first run of a new check object over the backlog: (seconds, events)."""
+def drain_with_check(url, bucket, workers, phases=None):
+    """A first run of a new check object over the backlog: (seconds, events).
+
+    `phases`, a list, gets the seconds spent before the first object is read (discovery and listing).
+    """
+    import cloudtrail.check
+
     check = counting_check(static_instance(url, bucket, workers=workers), 'cloudtrail:bench')
     check.reset_cache()
-    seconds = run_check(check)
+    run_jobs, started = cloudtrail.check.run_jobs, time.perf_counter()
+
+    def timed_run_jobs(*args, **kwargs):
+        if phases is not None:
+            phases.append(time.perf_counter() - started)
+        return run_jobs(*args, **kwargs)
+
+    cloudtrail.check.run_jobs = timed_run_jobs
+    try:
+        seconds = run_check(check)
+    finally:
+        cloudtrail.check.run_jobs = run_jobs
     return seconds, check.events_counted
 
 
@@ -465,14 +481,20 @@ def main(argv=None):
             print(f'1. done: check {check:.2f}s, floor {floor:.2f}s', flush=True)
 
             # 2. The same through a proxy that adds latency to every request.
+            # The floor waits for the latency, 240 times: once is enough. The check, CPU-bound, is run a few times.
             with ProxyProcess(url, args.latency) as proxy:
                 floor, count = drain_floor(proxy.url, BACKLOG_BUCKET)
                 floor_requests = proxy.count()
-                check, events = drain_with_check(proxy.url, BACKLOG_BUCKET, args.workers)
-                check_requests = proxy.count() - floor_requests
-            assert count == events == records, (count, events, records)
+                checks, before_reading = [], []
+                for _ in range(args.repeat):
+                    seconds, events = drain_with_check(proxy.url, BACKLOG_BUCKET, args.workers, before_reading)
+                    assert count == events == records, (count, events, records)
+                    checks.append(seconds)
+                check_requests = (proxy.count() - floor_requests) / args.repeat
+            check = statistics.median(checks)
             results['latency'] = {
-                'latency_s': args.latency, 'floor_seconds': floor, 'check_seconds': check,
+                'latency_s': args.latency, 'floor_seconds': floor, 'check_seconds': check, 'check_runs': checks,
+                'check_seconds_before_first_read': statistics.median(before_reading),
                 'floor_records_per_s': records / floor, 'check_records_per_s': records / check,
                 'speedup': floor / check, 'floor_requests': floor_requests, 'check_requests': check_requests,
                 'goal': 'speedup >= 4', 'goal_met': floor / check >= 4,
@@ -535,6 +557,8 @@ def table(r):
         f'{"2. +" + format(lat["latency_s"] * 1000, ".0f") + " ms/request, records/s":34} '
         f'{lat["check_records_per_s"]:>14,.0f} {lat["floor_records_per_s"]:>14,.0f}   '
         f'{"check " + format(lat["speedup"], ".1f") + "x faster":<28} >= 4x: {ok(lat["goal_met"])}',
+        f'   check: {lat["check_seconds_before_first_read"]:.2f}s of {lat["check_seconds"]:.2f}s before the first read '
+        f'(discovery and listing, one request after another)',
         f'3. idle run ({idle["folders"]} folders, {idle["history_days"]} days, {idle["history_objects"]} objects '
         f'of history)',
         f'   same check object:     {requests(idle["idle_run"]["requests"])}   '
