@@ -46,12 +46,6 @@ class Problem(Exception):
     """A failure of one log source, already explained for the operator."""
 
 
-def is_denied(error):
-    return isinstance(error, ClientError) and (
-        _code_and_message(error)[0] in _DENIED | _BAD_CREDENTIALS or _status(error) == 403
-    )
-
-
 def _status(error):
     return error.response.get('ResponseMetadata', {}).get('HTTPStatusCode')
 
