@@ -535,6 +535,9 @@ def main(argv=None):
 def table(r):
     m, b, t, lat, idle, mem = r['machine'], r['backlog'], r['throughput'], r['latency'], r['idle'], r['memory']
 
+    def spread(values):
+        return f'{min(values):.2f}-{max(values):.2f}' if len(values) > 1 else f'{values[0]:.2f}'
+
     def ok(goal_met):
         return 'met' if goal_met else 'NOT met'
 
@@ -554,9 +557,11 @@ def table(r):
         f'{"time check/floor " + format(t["ratio_check_to_floor_time"], ".2f"):<28} <= 1.0: {ok(t["goal_met"])}',
         f'{"   CPU seconds (median)":34} {statistics.median(t["check_cpu_seconds"]):>14.2f} '
         f'{statistics.median(t["floor_cpu_seconds"]):>14.2f}',
+        f'{"   seconds (each run)":34} {spread(t["check_seconds"]):>14} {spread(t["floor_seconds"]):>14}',
         f'{"2. +" + format(lat["latency_s"] * 1000, ".0f") + " ms/request, records/s":34} '
         f'{lat["check_records_per_s"]:>14,.0f} {lat["floor_records_per_s"]:>14,.0f}   '
         f'{"check " + format(lat["speedup"], ".1f") + "x faster":<28} >= 4x: {ok(lat["goal_met"])}',
+        f'{"   seconds (each run)":34} {spread(lat["check_runs"]):>14} {spread([lat["floor_seconds"]]):>14}',
         f'   check: {lat["check_seconds_before_first_read"]:.2f}s of {lat["check_seconds"]:.2f}s before the first read '
         f'(discovery and listing, one request after another)',
         f'3. idle run ({idle["folders"]} folders, {idle["history_days"]} days, {idle["history_objects"]} objects '
