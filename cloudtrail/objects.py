@@ -144,6 +144,7 @@ def _decode_batches(buffer, pieces):
     while True:
         if marker is None and (head := _RECORD_HEAD.match(buffer)):
             marker = head.group(1)
+            buffer = buffer[head.start(1):]  # from the first record's '{', so that the search below skips it
         cut = buffer.rfind(marker, 1) if marker else -1
         if cut > 0:
             batch = buffer[:cut].rstrip()
