@@ -19,7 +19,9 @@ MAX_EVENT_AGE = 18 * 3600
 _CONTROL = re.compile(r'[\x00-\x09\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]')
 _ZWSP = '\u200b'
 _ASCII_CONTROL = bytes([*range(0x00, 0x0a), *range(0x0b, 0x20), 0x7f])  # the ASCII part of _CONTROL
-_AT, _PERCENTS, _SCHEME = '@' + _ZWSP, '%' + _ZWSP + '%%', ':' + _ZWSP + '//'
+_AT, _SCHEME = '@' + _ZWSP, ':' + _ZWSP + '//'
+# '%%%' switches an event's text to markdown.
+_MARKDOWN_SWITCH = re.compile('%(?=%%)')
 # json.dumps(...) with these options builds an encoder on every call; this one is built once (it keeps no state
 # between calls, so threads may share it).
 _COMPACT = json.JSONEncoder(separators=(', ', ': '), sort_keys=True, default=str)
@@ -83,7 +85,9 @@ def _inert(text):
             text = _CONTROL.sub(' ', text)
     elif _CONTROL.search(text):
         text = _CONTROL.sub(' ', text)
-    return text.replace('@', _AT).replace('%%%', _PERCENTS).replace('://', _SCHEME)
+    text = text.replace('@', _AT).replace('://', _SCHEME)
+    # A zero-width space after any '%' followed by two more: no run of three is left, however long the run.
+    return _MARKDOWN_SWITCH.sub('%' + _ZWSP, text) if '%%%' in text else text
 
 
 def _shorten(text, limit):

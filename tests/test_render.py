@@ -102,7 +102,7 @@ def test_read_only_and_service():
 
 def test_attacker_controlled_fields_cannot_mention_link_or_switch_on_markdown():
     hostile = dict(RUN_INSTANCES,
-                   userAgent='%%% \n [click](https://evil.example) @admin @here \x1b[31m\u202e',
+                   userAgent='%%% \n [click](https://evil.example) @admin @here \x1b[31m\u202e %%%%%%%',
                    errorCode='X', errorMessage='@oncall see http://evil.example',
                    requestParameters={'name': '%%%' + 'A' * 10000})
     event = make(hostile)
