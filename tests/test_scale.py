@@ -5,7 +5,7 @@ runners would, against one real endpoint (moto server).
 """
 
 import collections
-import json
+import logging
 import os
 import signal
 import subprocess
@@ -39,7 +39,7 @@ def cursor_bucket(aws):
 
 
 def test_s3_store_refuses_a_write_over_another_runners(aws, cursor_bucket):
-    log = __import__('logging').getLogger('test')
+    log = logging.getLogger('test')
     mine, theirs = (S3Store(aws.s3, cursor_bucket, 'c/', log) for _ in range(2))
     now = time.time()
     a = mine.load('trail', 'folder/', now, 3600)
