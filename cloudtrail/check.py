@@ -62,7 +62,6 @@ class Progress:
     too_old: int = 0
     corrupt: int = 0
     newest: float = 0.0
-    left: int = 0
     problem: Exception | None = None
     pending: dict = field(default_factory=dict)  # folder -> tails listed but not done
 
@@ -262,12 +261,12 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
                 job.too_old += 1
                 continue
             service = render.service_of(record)
+            tags = render.tags(record, service, source_tags)  # the same for the event and the log
             if wants_event:
                 priority = 'normal' if service in self._normal_services else cfg.default_priority
                 yield EVENT, render.event(record, service=service, priority=priority, timestamp=timestamp,
-                                          source_tags=source_tags, bucket=bucket, key=key)
+                                          tags=tags, bucket=bucket, key=key)
             if wants_log:
-                tags = render.tags(record, service, source_tags)
                 yield LOG, *logs.log(record, timestamp=timestamp, tags=tags, bucket=bucket, key=key,
                                      service=self._logs_service, host=cfg.logs_host)
 
@@ -322,7 +321,7 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
 
     def _report(self, source, state, now):
         tags = [*self._base_tags, f'trail:{source.name}']
-        state.left = sum(len(p) for p in state.pending.values())
+        left = sum(len(p) for p in state.pending.values())
         self.count('objects.read', state.objects, tags=tags)
         self.count('records.read', state.records, tags=tags)
         self.count('events.submitted', state.events, tags=tags)
@@ -333,15 +332,15 @@ class CloudtrailCheck(AgentCheck, ConfigMixin):
             self.count('logs.filtered', state.logs_filtered, tags=tags)
             self.count('logs.truncated', state.logs_truncated, tags=tags)
         self.count('objects.corrupt', state.corrupt, tags=tags)
-        self.gauge('objects.backlog', state.left, tags=tags)
+        self.gauge('objects.backlog', left, tags=tags)
         if state.newest:
             self.gauge('lag', now - state.newest, tags=tags)
         if state.too_old:
             self.log.warning('Trail %s: %d records older than %d hours were not sent (the events and logs intakes '
                              'reject them).', source.name, state.too_old, render.MAX_EVENT_AGE // 3600)
-        if state.left and not state.problem:
+        if left and not state.problem:
             self.log.info('Trail %s: %d objects left for the next run (run time or event budget reached).',
-                          source.name, state.left)
+                          source.name, left)
         if state.problem:
             self.log.warning('%s', state.problem)
             self._service_check(source.name, AgentCheck.CRITICAL, str(state.problem))

@@ -225,7 +225,7 @@ def tags(record, service, source_tags):
     ]
 
 
-def event(record, *, service, priority, timestamp, source_tags, bucket, key):
+def event(record, *, service, priority, timestamp, tags, bucket, key):
     name = record.get('eventName') or 'unknown'
     return {
         'timestamp': timestamp,
@@ -236,5 +236,5 @@ def event(record, *, service, priority, timestamp, source_tags, bucket, key):
         'aggregation_key': (_aggregation_key(service, name) if type(name) is str and len(name) <= _CACHED_MAX
                             else _uncached_aggregation_key(service, name)),
         'source_type_name': 'cloudtrail',
-        'tags': tags(record, service, source_tags),
+        'tags': tags,
     }

@@ -33,9 +33,10 @@ RUN_INSTANCES = {
 
 
 def make(record, **overrides):
-    options = dict(service=render.service_of(record), priority='normal', timestamp=1, bucket='b',
+    service = render.service_of(record)
+    options = dict(service=service, priority='normal', timestamp=1, bucket='b',
                    key='AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/24/x.json.gz',
-                   source_tags=['cloudtrail', 'trail:main', 'aws_account:123456789012'])
+                   tags=render.tags(record, service, ['cloudtrail', 'trail:main', 'aws_account:123456789012']))
     options.update(overrides)
     return render.event(record, **options)
 
